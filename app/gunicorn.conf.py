@@ -11,7 +11,9 @@ def default_workers(cpus=None):
 
 
 bind = f"0.0.0.0:{os.environ.get('APP_PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY") or default_workers())
+# APP_WORKERS, not gunicorn's own WEB_CONCURRENCY: gunicorn crashes on an empty
+# WEB_CONCURRENCY, and Compose passes unset variables through as empty strings.
+workers = int(os.environ.get("APP_WORKERS") or default_workers())
 threads = int(os.environ.get("APP_THREADS", "2"))
 timeout = int(os.environ.get("APP_TIMEOUT", "30"))
 graceful_timeout = 20

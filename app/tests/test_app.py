@@ -55,7 +55,7 @@ def test_config_defaults_without_environment():
 
 
 def _load_gunicorn_conf(monkeypatch, **env):
-    for key in ("WEB_CONCURRENCY", "APP_PORT"):
+    for key in ("APP_WORKERS", "APP_PORT"):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -66,7 +66,13 @@ def _load_gunicorn_conf(monkeypatch, **env):
 
 
 def test_gunicorn_workers_from_env(monkeypatch):
-    assert _load_gunicorn_conf(monkeypatch, WEB_CONCURRENCY="3").workers == 3
+    assert _load_gunicorn_conf(monkeypatch, APP_WORKERS="3").workers == 3
+
+
+def test_gunicorn_empty_workers_falls_back_to_default(monkeypatch):
+    # Compose passes an unset ${APP_WORKERS:-} as an empty string.
+    conf = _load_gunicorn_conf(monkeypatch, APP_WORKERS="")
+    assert conf.workers == conf.default_workers()
 
 
 def test_gunicorn_default_workers_follow_cpus(monkeypatch):
