@@ -167,12 +167,15 @@ status:
   type: int
   sample: 200
 elapsed:
-  description: Seconds the whole poll took.
+  description: Seconds from the first request to the end of the poll.
   returned: always
   type: float
   sample: 3.05
 last_error:
-  description: Why the last failed check failed (null when none failed).
+  description:
+    - Why the last failed check failed (null when none failed).
+    - A last request cut short by O(timeout) that got no answer does not replace an earlier,
+      more telling cause.
   returned: always
   type: str
   sample: "connection refused"
@@ -245,7 +248,7 @@ def _describe(exc, request_timeout):
     if isinstance(reason, ConnectionRefusedError):
         return "connection refused"
     if isinstance(reason, TimeoutError) or "timed out" in str(reason):
-        return f"request timed out after {request_timeout:g}s"
+        return f"request timed out after {round(request_timeout, 3):g}s"
     return f"{type(reason).__name__}: {reason}"
 
 
@@ -297,34 +300,45 @@ def latency_summary(seconds):
     }
 
 
+def _check(params, budget, context):
+    """One request judged: (status, body, error or None, seconds)."""
+    status, body, error, seconds = request(params, budget, context)
+    if error is None:
+        try:
+            judge(status, body, params)
+        except CheckFailed as exc:
+            error = str(exc)
+    return status, body, error, seconds
+
+
 def poll(params, clock=time.monotonic, sleep=time.sleep):
     """Poll until enough consecutive successes or the deadline; returns (healthy, result)."""
+    # Made before the clock starts: reading the CA store can take longer than a short timeout.
+    context = make_context(validate_certs=params["validate_certs"])
     started = clock()
     deadline = started + params["timeout"]
     state = {"attempts": 0, "run": 0, "status": None, "error": None, "body": None}
     latencies = []
-    context = make_context(validate_certs=params["validate_certs"])
     while True:
-        remaining = deadline - clock()
-        budget = max(0.001, min(params["request_timeout"], remaining))
-        status, body, error, seconds = request(params, budget, context)
+        budget = max(0.001, min(params["request_timeout"], deadline - clock()))
+        status, body, error, seconds = _check(params, budget, context)
         state["attempts"] += 1
-        state["status"], state["body"] = status, body
-        if error is None:
-            try:
-                judge(status, body, params)
-            except CheckFailed as exc:
-                error = str(exc)
         if error is None:
             state["run"] += 1
             latencies.append(seconds)
         else:
-            state["run"], state["error"] = 0, error
+            state["run"] = 0
+        # A request cut short by the overall deadline that got no answer says nothing about
+        # the service: it does not replace the cause of an earlier failure.
+        cut_short = status is None and budget < params["request_timeout"] and state["error"]
+        if not cut_short:
+            state["status"], state["body"] = status, body
+            state["error"] = error or state["error"]
         healthy = state["run"] >= params["successes"]
         if healthy or clock() + params["interval"] >= deadline:
             break
         sleep(params["interval"])
-    excerpt = _text(body)
+    excerpt = _text(state["body"])
     return healthy, {
         "attempts": state["attempts"],
         "consecutive_successes": state["run"],
