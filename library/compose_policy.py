@@ -102,6 +102,7 @@ options:
     description:
       - Values for interpolation of C(${VAR}) expressions. They take precedence over O(env_file).
       - Pass what the deployment will set in Compose's environment, so the gate judges what runs.
+        Numbers become their text, booleans C(true)/C(false), null an empty string.
     type: dict
     default: {}
   env_file:
@@ -460,6 +461,15 @@ def _truthy(value):
     if isinstance(value, bool):
         return value
     return isinstance(value, (str, int)) and str(value).strip().lower() in TRUE_STRINGS
+
+
+def _env_text(value):
+    """A variable's value as Compose would see it in the environment."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _finding(rule, service, severity, message, fix):
@@ -919,8 +929,7 @@ def load(params):
             env_file = os.path.join(project_dir, ".env")
     if env_file:
         variables.update(parse_env_file(_read(env_file, "env file")))
-    variables.update({str(k): "" if v is None else str(v)
-                      for k, v in (params.get("variables") or {}).items()})
+    variables.update({str(k): _env_text(v) for k, v in (params.get("variables") or {}).items()})
     if path:
         compose = parse_compose_text(_read(path, "compose file"), f"compose file {path}")
     else:

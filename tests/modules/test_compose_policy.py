@@ -127,6 +127,9 @@ FAIL_CASES = [
     ("loopback-ssh", {"ports": ["127.0.0.1:22:22"]}, [("admin_port", "low")]),
     ("ipv6-loopback-ssh", {"ports": ["[::1]:22:22"]}, [("admin_port", "low")]),
     ("ipv6-any-ssh", {"ports": ["[::]:22:22"]}, [("admin_port", "high")]),
+    # Docker's port parser takes everything before the last two colons as the host ip
+    ("ipv6-unbracketed-loopback", {"ports": ["::1:22:22"]}, [("admin_port", "low")]),
+    ("ipv6-unbracketed-any", {"ports": [":::22:22"]}, [("admin_port", "high")]),
     ("long-syntax-ssh", {"ports": [{"target": 22, "published": "22"}]}, [("admin_port", "high")]),
     ("long-syntax-range", {"ports": [{"target": 80, "published": "3380-3390"}]},
      [("admin_port", "high")]),
@@ -366,6 +369,16 @@ def test_interpolated_port_is_evaluated():
     assert pairs(result["findings"]) == [("admin_port", "high")]
     result = cp.run(params(definition=definition, variables={"PORT": 8080}))
     assert result["findings"] == []
+
+
+def test_variables_are_passed_as_environment_text():
+    definition = {"services": {"web": service_with(read_only="${RO}", image="app:${TAG}",
+                                                   user="${UID}")}}
+    result = cp.run(params(definition=definition,
+                           variables={"RO": True, "TAG": 2, "UID": None}))
+    assert pairs(result["findings"]) == [("root_user", "high")]  # UID null: empty user
+    result = cp.run(params(definition=definition, variables={"RO": False, "TAG": 2, "UID": 1}))
+    assert pairs(result["findings"]) == [("writable_rootfs", "high")]
 
 
 def write_compose(directory, services, env=None):
