@@ -292,7 +292,7 @@ class PolicyError(Exception):
 
 if yaml is not None:
 
-    class ComposeLoader(yaml.SafeLoader):  # pylint: disable=too-many-ancestors
+    class ComposeLoader(yaml.SafeLoader):
         """SafeLoader with YAML 1.2 core scalars, as Compose reads files.
 
         YAML 1.1 would read 22:22 as the base-60 number 1342 and `no` as false.
@@ -340,7 +340,9 @@ def parse_compose_text(text, source="compose file"):
             data = json.loads(text)
         except ValueError as exc:
             raise PolicyError(
-                f"{source} is not JSON and PyYAML is not installed to read YAML: {exc}"
+                f"{source} is not JSON, and PyYAML is not installed here to read YAML ({exc}); "
+                "install python3-yaml on this host, run the module on the controller "
+                "(delegate_to: localhost), or pass the parsed file as definition"
             ) from exc
     else:
         try:
@@ -359,7 +361,8 @@ def parse_env_file(text):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        line = line.removeprefix("export ").strip()
+        if line.startswith("export "):
+            line = line[len("export "):].strip()
         key, sep, value = line.partition("=")
         if not sep:
             continue
@@ -461,6 +464,12 @@ def _truthy(value):
     if isinstance(value, bool):
         return value
     return isinstance(value, (str, int)) and str(value).strip().lower() in TRUE_STRINGS
+
+
+def _capability(name):
+    """SYS_ADMIN from sys_admin or CAP_SYS_ADMIN (no str.removeprefix: targets may run 3.8)."""
+    cap = str(name).strip().upper()
+    return cap[len("CAP_"):] if cap.startswith("CAP_") else cap
 
 
 def _env_text(value):
@@ -600,15 +609,14 @@ def rule_mounts(name, service, ctx):
 def rule_capabilities(name, service, ctx):
     allowed = ctx["allowed_capabilities"]
     for raw in _as_list(service.get("cap_add")):
-        cap = str(raw).strip().upper().removeprefix("CAP_")
+        cap = _capability(raw)
         if cap and cap not in allowed:
             yield _finding(
                 "cap_add", name, "critical" if cap in CRITICAL_CAPS else "high",
                 f"adds capability {cap}, outside the allow-list {sorted(allowed)}",
                 f"remove {cap} from cap_add, or allow it with allowed_capabilities and a reason",
             )
-    dropped = {str(cap).strip().upper().removeprefix("CAP_")
-               for cap in _as_list(service.get("cap_drop"))}
+    dropped = {_capability(cap) for cap in _as_list(service.get("cap_drop"))}
     if "ALL" not in dropped:
         yield _finding(
             "cap_drop_all", name, "high",
@@ -850,8 +858,7 @@ def evaluate(compose, allowed_capabilities=("NET_BIND_SERVICE",), admin_ports=(2
     if not isinstance(services, dict) or not services:
         raise PolicyError("the Compose definition has no services (a non-empty 'services:' map)")
     ctx = {
-        "allowed_capabilities": {str(c).strip().upper().removeprefix("CAP_")
-                                 for c in allowed_capabilities},
+        "allowed_capabilities": {_capability(c) for c in allowed_capabilities},
         "admin_ports": set(admin_ports),
         "project_dir": project_dir,
         "volume_devices": _named_volume_devices(compose),

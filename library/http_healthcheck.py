@@ -58,8 +58,9 @@ options:
   json_value:
     description:
       - The value O(json_field) must equal. Compared for equality with the field's decoded value;
-        when O(json_value) is a string and the field a scalar, the field's JSON text matches too, so
-        V("true") matches C(true) and V("200") matches C(200).
+        when one side is a string and the other a number, boolean or null, the other's JSON text
+        is compared, so V("true") matches C(true) and V("42") matches C(42) either way round
+        (templating may turn a numeric-looking release id into a number).
       - When omitted (or null), the field only has to be present.
     type: raw
   successes:
@@ -173,7 +174,8 @@ elapsed:
   sample: 3.05
 last_error:
   description:
-    - Why the last failed check failed (null when none failed).
+    - Why the most recent failed check failed, also when the poll ended healthy after a flaky
+      start (null when no check failed).
     - A last request cut short by O(timeout) that got no answer does not replace an earlier,
       more telling cause.
   returned: always
@@ -214,11 +216,18 @@ def _lookup(document, dotted):
 
 
 def json_matches(actual, expected):
-    """Equality (a bool never equals a number); a string also matches a scalar's JSON text."""
+    """Equality (a bool never equals a number), or the same JSON text when one side is a string.
+
+    Templating can turn a numeric-looking release id into an int, and a service can return a
+    number as a string: "42" and 42 match; lists and mappings must be equal.
+    """
     if isinstance(actual, bool) == isinstance(expected, bool) and actual == expected:
         return True
-    if isinstance(expected, str) and not isinstance(actual, (dict, list, str)):
+    scalars = (int, float, bool, type(None))
+    if isinstance(expected, str) and isinstance(actual, scalars):
         return expected == json.dumps(actual)
+    if isinstance(actual, str) and isinstance(expected, scalars):
+        return actual == json.dumps(expected)
     return False
 
 

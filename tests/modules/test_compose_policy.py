@@ -420,6 +420,17 @@ def test_json_compose_file_is_read(tmp_path):
     assert pairs(cp.run(params(path=str(path)))["findings"]) == [("privileged", "critical")]
 
 
+def test_without_pyyaml_json_still_reads_and_yaml_names_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setattr(cp, "yaml", None)  # a target with python3 only
+    compose_json = tmp_path / "compose.json"
+    compose_json.write_text(json.dumps({"services": {"web": service_with(user="root")}}))
+    assert pairs(cp.run(params(path=str(compose_json)))["findings"]) == [("root_user", "high")]
+    with pytest.raises(cp.PolicyError) as error:
+        cp.run(params(path=str(APP_COMPOSE)))
+    assert "PyYAML is not installed here" in str(error.value)
+    assert "delegate_to: localhost" in str(error.value)
+
+
 # --- input errors --------------------------------------------------------------------------------
 
 

@@ -132,7 +132,8 @@ def test_wrong_body_regex(http_server):
 @pytest.mark.parametrize(
     ("field", "value"),
     [("status", "ok"), ("count", 200), ("count", "200"), ("ready", True), ("ready", "true"),
-     ("checks.db.0.state", "up"), ("checks.db.-1.state", "up"), ("checks", None)],
+     ("checks.db.0.state", "up"), ("checks.db.-1.state", "up"), ("checks", None),
+     ("checks", {"db": [{"state": "up"}]})],
 )
 def test_json_field_matches(http_server, field, value):
     healthy, result = hc.poll(params(f"{http_server}/json", json_field=field, json_value=value,
@@ -193,7 +194,9 @@ def test_latency_summary_uses_nearest_rank_p95():
 @pytest.mark.parametrize(
     ("actual", "expected", "match"),
     [(1, True, False), (True, 1, False), (True, True, True), (200, 200.0, True),
-     ("200", 200, False), (None, "null", True), ({"a": 1}, '{"a": 1}', False)],
+     ("200", 200, True), (200, "200", True), ("42", 43, False), ("true", True, True),
+     (None, "null", True), ("ok", "ok", True), ("ok", "OK", False),
+     ({"a": 1}, '{"a": 1}', False), ([1], [1], True), ([1], "[1]", False)],
 )
 def test_json_equality_rules(actual, expected, match):
     assert hc.json_matches(actual, expected) is match
