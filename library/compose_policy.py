@@ -46,14 +46,17 @@ description:
     C(ipc) is C(host)."
   - "V(docker_socket_mount) (critical): a bind mount of a container runtime socket (any
     C(docker.sock), C(containerd.sock), C(podman.sock)) or of a directory holding one (C(/run),
-    C(/var/run), C(/run/docker), C(/run/containerd), C(/run/podman)). Read-only does not help: the
-    API stays usable."
+    C(/var/run), C(/run/docker), C(/run/containerd), C(/run/podman)), also through a file-based
+    secret or config. Read-only does not help: the API stays usable."
   - "V(sensitive_mount) (critical when writable, high when read-only): a bind mount of C(/),
     C(/etc), C(/root), C(/home), C(/usr), C(/lib), C(/bin), C(/sbin), C(/var), C(/dev); of anything
-    under C(/root), C(/boot), C(/proc), C(/sys), C(/var/lib/docker); or a writable mount of anything
-    under C(/etc). Short and long volume syntax, C(~) read as C(/root) (deploys run Compose as
-    root), relative sources resolved against the project directory, and named volumes whose
-    top-level C(driver_opts) bind a host C(device)."
+    under C(/root), C(/boot), C(/proc), C(/sys), C(/var/lib/docker), C(/etc/shadow),
+    C(/etc/gshadow), C(/etc/sudoers), C(/etc/sudoers.d), C(/etc/ssh) (host keys), C(/etc/docker)
+    (daemon TLS keys); or a writable mount of anything under C(/etc) (read-only files such as
+    C(/etc/localtime) are fine). Short and long volume syntax, C(~) read as C(/root) (deploys run
+    Compose as root), relative sources resolved against the project directory, named volumes whose
+    top-level C(driver_opts) bind a host C(device), and file-based C(secrets) and C(configs)
+    (mounted read-only)."
   - "V(cap_add) (high; critical for C(ALL), C(SYS_ADMIN), C(SYS_MODULE)): a capability added outside
     O(allowed_capabilities)."
   - "V(cap_drop_all) (high): C(cap_drop) does not contain C(ALL)."
@@ -280,7 +283,10 @@ SOCKET_DIRS = frozenset(
 SENSITIVE_EXACT = frozenset(
     {"/", "/etc", "/root", "/home", "/usr", "/lib", "/bin", "/sbin", "/var", "/dev"}
 )
-SENSITIVE_TREES = ("/root", "/boot", "/proc", "/sys", "/var/lib/docker")
+SENSITIVE_TREES = (
+    "/root", "/boot", "/proc", "/sys", "/var/lib/docker",
+    "/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/sudoers.d", "/etc/ssh", "/etc/docker",
+)
 TRUE_STRINGS = frozenset({"true", "1", "t", "yes", "on"})
 
 
@@ -541,6 +547,25 @@ def _bind_mounts(service, ctx):
         host_path = _normalise_host_path(source, ctx["project_dir"])
         if host_path:
             yield host_path, read_only, spec
+    # Compose mounts a file-based secret or config read-only: a bind mount by another name.
+    for kind in ("secrets", "configs"):
+        for ref in _as_list(service.get(kind)):
+            name = str(ref.get("source") if isinstance(ref, dict) else ref)
+            source = ctx["file_sources"][kind].get(name)
+            host_path = _normalise_host_path(source, ctx["project_dir"]) if source else None
+            if host_path:
+                yield host_path, True, f"{kind} {name} from {source}"
+
+
+def _file_sources(compose):
+    """{'secrets': {name: file}, 'configs': {name: file}} from the top-level definitions."""
+    sources = {}
+    for kind in ("secrets", "configs"):
+        top = compose.get(kind)
+        top = top if isinstance(top, dict) else {}
+        sources[kind] = {str(name): str(config["file"]) for name, config in top.items()
+                         if isinstance(config, dict) and config.get("file")}
+    return sources
 
 
 def _named_volume_devices(compose):
@@ -862,6 +887,7 @@ def evaluate(compose, allowed_capabilities=("NET_BIND_SERVICE",), admin_ports=(2
         "admin_ports": set(admin_ports),
         "project_dir": project_dir,
         "volume_devices": _named_volume_devices(compose),
+        "file_sources": _file_sources(compose),
     }
     findings = []
     for name in sorted(services):

@@ -88,6 +88,9 @@ FAIL_CASES = [
     ("tilde-is-root-home", {"volumes": ["~/:/home"]}, [("sensitive_mount", "critical")]),
     ("proc-subpath", {"volumes": ["/proc/sysrq-trigger:/t"]}, [("sensitive_mount", "critical")]),
     ("docker-data", {"volumes": ["/var/lib/docker/volumes:/v"]}, [("sensitive_mount", "critical")]),
+    ("ssh-host-keys-read-only", {"volumes": ["/etc/ssh:/ssh:ro"]}, [("sensitive_mount", "high")]),
+    ("docker-tls-keys", {"volumes": ["/etc/docker/ca-key.pem:/k:ro"]},
+     [("sensitive_mount", "high")]),
     ("cap-add-sys-admin", {"cap_add": ["SYS_ADMIN"]}, [("cap_add", "critical")]),
     ("cap-add-all", {"cap_add": ["ALL"]}, [("cap_add", "critical")]),
     ("cap-add-prefixed", {"cap_add": ["CAP_NET_RAW"]}, [("cap_add", "high")]),
@@ -203,6 +206,26 @@ def test_named_volume_binding_a_host_directory_is_a_mount():
                                  "driver_opts": {"type": "none", "o": "bind", "device": "/"}}},
     }
     assert pairs(cp.evaluate(compose)) == [("sensitive_mount", "critical")]
+
+
+@pytest.mark.parametrize(
+    ("kind", "source", "expected"),
+    [
+        ("secrets", "/root/.ssh/id_ed25519", [("sensitive_mount", "high")]),
+        ("secrets", "/etc/shadow", [("sensitive_mount", "high")]),
+        ("configs", "/var/run/docker.sock", [("docker_socket_mount", "critical")]),
+        ("secrets", "./secrets/db_password", []),
+        ("configs", "/etc/ssl/certs/ca-certificates.crt", []),
+    ],
+)
+def test_file_based_secrets_and_configs_are_mounts(kind, source, expected):
+    compose = {
+        "services": {"web": service_with(**{kind: [{"source": "item", "target": "/x"}]})},
+        kind: {"item": {"file": source}, "unused": {"file": "/"}},
+    }
+    assert pairs(cp.evaluate(compose, project_dir="/opt/app")) == expected
+    compose["services"]["web"][kind] = ["item"]  # short syntax
+    assert pairs(cp.evaluate(compose, project_dir="/opt/app")) == expected
 
 
 def test_relative_source_is_resolved_against_the_project_dir():
