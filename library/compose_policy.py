@@ -511,9 +511,11 @@ def _as_list(value):
 
 def _normalise_host_path(source, project_dir):
     """An absolute, normalised host path for a bind source, or None when it stays relative."""
-    if source.startswith("~"):
+    if source == "~" or source.startswith("~/"):
         # Compose expands ~ to the home of the user running it; deploys run it as root.
         source = "/root" + source[1:]
+    elif source.startswith("~"):
+        source = "/home/" + source[1:]  # ~user: that user's home, wherever it is in practice
     if not source.startswith("/"):
         if not project_dir:
             return None
@@ -890,7 +892,7 @@ def evaluate(compose, allowed_capabilities=("NET_BIND_SERVICE",), admin_ports=(2
         "file_sources": _file_sources(compose),
     }
     findings = []
-    for name in sorted(services):
+    for name in sorted(services, key=str):
         service = services[name] if services[name] is not None else {}
         if not isinstance(service, dict):
             raise PolicyError(f"service {name!r} is not a mapping")
