@@ -187,6 +187,11 @@ def test_generated_key_deployment_and_destroy_removes_only_its_own(created, modu
 def test_destroy_leaves_nothing(created, module_ansible):
     aws, _ = created
     [instance] = aws.instances()
+    before = aws.leftovers()
+    # --check shows what would go (instance, group, key) and removes nothing
+    dry = module_ansible.playbook("destroy", check=True, label="destroy-check")
+    assert dry.rc == 0 and dry.recap["changed"] == 3, dry.out[-4000:]
+    assert aws.leftovers() == before
     run = module_ansible.playbook("destroy", label="destroy")
     assert run.rc == 0, run.out[-4000:]
     assert "nothing left" in run.out
