@@ -18,6 +18,7 @@ ARMOR_END = "-----END PGP PUBLIC KEY BLOCK-----"
 TAG_SECRET_KEY = 5
 TAG_PUBLIC_KEY = 6
 TAG_SECRET_SUBKEY = 7
+PRIVATE_KEY_REFUSED = "this is a SECRET key: never hand a private key to apt (or to this role)"
 CRC24_INIT = 0xB704CE
 CRC24_POLY = 0x1864CFB
 # Where dockerd listens only on this machine; anything else (tcp://, or no scheme, which dockerd
@@ -59,6 +60,8 @@ def _dearmor_block(block: str) -> bytes:
 
 def _dearmor(text: str) -> bytes:
     """Concatenate the packets of every public key block in ASCII-armoured text."""
+    if "-----BEGIN PGP PRIVATE KEY BLOCK-----" in text:
+        raise AnsibleFilterError(PRIVATE_KEY_REFUSED)
     blocks = ARMOR_RE.findall(text)
     if not blocks:
         raise AnsibleFilterError(f"no complete '{ARMOR_BEGIN}' block: not an armoured public key")
@@ -132,7 +135,7 @@ def openpgp_key_info(data: str, encoding: str = "text") -> dict:
     fingerprints = []
     for tag, body in _packets(packets):
         if tag in (TAG_SECRET_KEY, TAG_SECRET_SUBKEY):
-            raise AnsibleFilterError("this is a SECRET key: never hand a private key to apt")
+            raise AnsibleFilterError(PRIVATE_KEY_REFUSED)
         if tag == TAG_PUBLIC_KEY:
             fingerprints.append(_fingerprint(body))
     if not fingerprints:
