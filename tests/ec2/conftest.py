@@ -142,6 +142,13 @@ def aws(moto_url):
     return Aws(moto_url)
 
 
+@pytest.fixture(scope="module")
+def module_aws(moto_url):
+    """A clean emulated account shared by the tests of one module (a lifecycle in steps)."""
+    reset_moto(moto_url)
+    return Aws(moto_url)
+
+
 @pytest.fixture(scope="session")
 def home(tmp_path_factory):
     """A throwaway HOME: an ed25519 key pair in ~/.ssh and no AWS configuration."""

@@ -43,14 +43,11 @@ def expected_ingress(admin_cidrs, app_ports=(80, 443)):
 
 
 @pytest.fixture(scope="module")
-def created(moto_url, module_ansible):
+def created(module_aws, module_ansible):
     """One deployment created from a clean account; later tests in this file build on it."""
-    from conftest import Aws, reset_moto  # noqa: PLC0415 - conftest is on sys.path under pytest
-
-    reset_moto(moto_url)
     run = module_ansible.playbook("provision", label="create")
     assert run.rc == 0, run.out[-4000:]
-    return Aws(moto_url), run
+    return module_aws, run
 
 
 def test_create_reports_changes(created):
