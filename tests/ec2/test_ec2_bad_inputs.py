@@ -59,6 +59,10 @@ CASES = {
         {"ec2_host_deployment": "Prod_1"},
         ['ec2_host_deployment="Prod_1" is not allowed', "a-z, 0-9 and '-'"],
     ),
+    "bad-resource-name": (
+        {"ec2_host_name": "Dock Hand"},
+        ['ec2_host_name="Dock Hand" is not allowed'],
+    ),
     "unknown-distribution": (
         {"ec2_host_distribution": "centos-9"},
         ["ec2_host_distribution must be one of: debian-12, debian-13, ubuntu-24.04", "centos-9"],
