@@ -17,7 +17,13 @@ have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 pull() { timeout 120 docker pull -q "$1" >/dev/null 2>&1; }
 
 need_debootstrap() {
-  command -v debootstrap >/dev/null || { log "debootstrap is missing: apt-get install debootstrap"; exit 1; }
+  command -v debootstrap >/dev/null && return
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing debootstrap (Debian's package)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  else
+    log "debootstrap is missing: sudo apt-get install debootstrap"; exit 1
+  fi
 }
 
 # Strip what a rootfs should not carry into an image: caches, host identity, machine id.
@@ -85,16 +91,15 @@ build_python_base() {
 # A gzip archive of the base image, for targets that must `docker load` it (no registry there).
 save_python_base() {
   local out=$1
-  if [ -s "$out" ] && [ "$out" -nt "$0" ]; then
-    local saved current
-    saved=$(cat "$out.id" 2>/dev/null || true)
-    current=$(docker image inspect -f '{{.Id}}' "$BASE_IMAGE")
-    if [ "$saved" = "$current" ]; then log "$out is current, skipped"; return; fi
+  local current
+  current=$(docker image inspect -f '{{.Id}}' "$BASE_IMAGE")
+  if [ -s "$out" ] && [ "$(cat "$out.id" 2>/dev/null)" = "$current" ]; then
+    log "$out is current, skipped"; return
   fi
   mkdir -p "$(dirname "$out")"
   docker save "$BASE_IMAGE" | gzip -1 >"$out.tmp"
   mv "$out.tmp" "$out"
-  docker image inspect -f '{{.Id}}' "$BASE_IMAGE" >"$out.id"
+  echo "$current" >"$out.id"
   log "saved $BASE_IMAGE to $out ($(du -h "$out" | cut -f1))"
 }
 
