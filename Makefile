@@ -63,7 +63,7 @@ lint: $(VENV)/.installed ## yamllint, ansible-lint (production profile, offline)
 	ruff check .
 
 .PHONY: pytest
-pytest: $(VENV)/.installed wheels ## Unit and integration tests
+pytest: $(VENV)/.installed wheels images ## Unit and integration tests (the e2e demo test needs the images)
 	pytest
 
 .PHONY: molecule

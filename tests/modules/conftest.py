@@ -8,12 +8,16 @@ import time
 import urllib.parse
 
 import pytest
+from ansible.module_utils import _internal as module_utils_internal
 from ansible.module_utils.testing import patch_module_args
 
 
 @pytest.fixture
-def run_module(capsys):
+def run_module(capsys, monkeypatch):
     """Run a module's main() with arguments; return (exit code, result dict)."""
+    # Run as on a target: once any test imports a controller module (ansible.errors, ...),
+    # ansible-core routes module warnings to the controller's display instead of the result.
+    monkeypatch.setattr(module_utils_internal, "is_controller", False)
 
     def run(module, args, check_mode=False):
         args = dict(args)
