@@ -89,6 +89,11 @@ demo: $(VENV)/.installed wheels images ## The main job on this machine: emulated
 demo-destroy: $(VENV)/.installed ## Tear down everything `make demo` created
 	$(DEMO_ENV) $(DEMO_PLAY) playbooks/demo/down.yml
 
+# Figures, not a gate: deploy times, throughput vs the 2021 original, a load test (wrk).
+.PHONY: bench
+bench: $(VENV)/.installed wheels images ## Benchmarks; table printed and written to docs/BENCHMARKS.md
+	$(BIN)/python tests/bench/run_bench.py $(BENCH_ARGS)
+
 .PHONY: clean
 clean: ## Remove the venv and caches (test images are kept; `docker rmi` them to rebuild)
 	rm -rf $(VENV) $(CACHE) .pytest_cache .ruff_cache
