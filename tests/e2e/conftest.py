@@ -37,6 +37,21 @@ FAKE_CREDENTIALS = {
 }
 
 
+# Recovery times and the like, printed at the end of the run (figures, never judged).
+FIGURES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in FIGURES:
+        terminalreporter.write_line(f"[e2e] {line}")
+
+
+def figure(line):
+    """Print a measured figure now and again in pytest's closing summary."""
+    print(f"\n[e2e] {line}")
+    FIGURES.append(line)
+
+
 def _free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

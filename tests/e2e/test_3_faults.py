@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, figure
 
 APP_FILTER = ("--filter label=com.docker.compose.project=flask_app "
               "--filter label=com.docker.compose.service=web")
@@ -66,7 +66,7 @@ def test_app_process_killed_is_restarted(deployed):
     _out(deployed, f"kill -KILL {pid}")
     waited, _ = deployed.wait_healthy()
     after = _snapshot(deployed)
-    print(f"\n[fault] gunicorn master (pid {pid}) killed: answering again after {waited:.1f} s")
+    figure(f"fault: gunicorn master (pid {pid}) killed: answering again after {waited:.1f} s")
     _assert_nothing_lost(before, after)
     assert after["container"] == before["container"]  # restarted by its policy, not redeployed
     assert after["restarts"] > before["restarts"]
@@ -77,7 +77,7 @@ def test_dockerd_restart_keeps_the_app(deployed):
     _out(deployed, "systemctl restart docker")
     waited, _ = deployed.wait_healthy()
     after = _snapshot(deployed)
-    print(f"\n[fault] dockerd restarted: answering after {waited:.1f} s")
+    figure(f"fault: dockerd restarted: answering after {waited:.1f} s")
     _assert_nothing_lost(before, after)
     assert after["container"] == before["container"]
 
@@ -89,8 +89,8 @@ def test_host_reboot_brings_the_app_back_without_a_redeploy(deployed):
                    capture_output=True, timeout=120)
     waited, _ = deployed.wait_healthy(deadline=300)
     after = _snapshot(deployed)
-    print(f"\n[fault] host rebooted: answering {time.monotonic() - started:.1f} s after the "
-          f"restart began ({waited:.1f} s after it returned)")
+    figure(f"fault: host rebooted: answering {time.monotonic() - started:.1f} s after the "
+           f"restart began ({waited:.1f} s after it returned)")
     _assert_nothing_lost(before, after)
     # The same container, started by dockerd at boot: nothing was deployed again.
     assert after["container"] == before["container"]
@@ -114,7 +114,7 @@ def test_interrupted_deploy_converges_on_rerun(deployed, tmp_path):
         os.killpg(run.pid, signal.SIGKILL)
         run.wait(timeout=60)
     assert any(marker in line for line in seen), "".join(seen[-60:])
-    print(f"\n[fault] deploy killed (SIGKILL to ansible-playbook) during: {marker}]")
+    figure(f"fault: deploy killed (SIGKILL to ansible-playbook) during: {marker}]")
     # Nothing took the release from before down while the deploy was cut off.
 
     during = _snapshot(deployed)
@@ -143,7 +143,7 @@ def test_failed_release_is_rolled_back(deployed, tmp_path):
     assert f"rolled back to release {before['release']}" in run.stdout, run.stdout[-3000:]
     waited, _ = deployed.wait_healthy()
     after = _snapshot(deployed)
-    print(f"\n[fault] broken release refused; the previous one answers ({waited:.1f} s to confirm)")
+    figure(f"fault: broken release refused; the previous one answers ({waited:.1f} s to confirm)")
     _assert_nothing_lost(before, after)
     assert after["previous"] == before["previous"]
 
