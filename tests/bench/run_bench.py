@@ -14,6 +14,7 @@ end, also on failure, Ctrl-C or SIGTERM. Ansible's output of the last run is kep
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import platform
@@ -151,14 +152,15 @@ def ensure_wrk():
 # --- ansible --------------------------------------------------------------------------------
 
 class Ansible:
+    runs = itertools.count(1)
+
     def __init__(self, env):
         self.env = env
-        self.count = 0
 
     def play(self, label, args):
         """Run ansible-playbook; return (wall seconds, {host: changed})."""
-        self.count += 1
-        logfile = LOGS / f"{self.count:02d}-{label}.log"
+        # Numbered across every runner, so the logs list in the order the runs happened.
+        logfile = LOGS / f"{next(Ansible.runs):02d}-{label}.log"
         started = time.monotonic()
         with logfile.open("w") as out:
             code = subprocess.run(
@@ -339,12 +341,14 @@ def fan_out(cleanup, tmp, fixture, fixture_port, targets):
         cleanup.add(f"{count} target(s)", lambda names=names: [
             docker("rm", "--force", "--volumes", name, check=False) for name in names])
         inventory = tmp / f"fan{count}.yml"
-        write_inventory(inventory, names, {}, {
+        # For both plays of targets.yml: localhost starts the targets, each target prepares.
+        bench_vars = {
             "bench_image": TARGET_IMAGE,
             "bench_run_id": RUN_ID,
             "bench_fixture_dir": str(fixture),
             "bench_fixture_port": fixture_port,
-        })
+        }
+        write_inventory(inventory, names, {}, {}, bench_vars)
         ansible = Ansible(ansible_env())
         ansible.play(f"targets-{count}-start", ["-i", str(inventory), "tests/bench/targets.yml"])
         ips = {name: container_ip(name) for name in names}
@@ -369,10 +373,11 @@ def fan_out(cleanup, tmp, fixture, fixture_port, targets):
     return times
 
 
-def write_inventory(path, names, ips, group_vars):
+def write_inventory(path, names, ips, group_vars, all_vars=None):
     hosts = {name: {"ansible_docker_host": name, **({"ansible_host": ips[name]} if ips else {})}
              for name in names}
     inventory = {"all": {
+        "vars": all_vars or {},
         "hosts": {"localhost": {"ansible_connection": "local",
                                 "ansible_python_interpreter": "{{ ansible_playbook_python }}"}},
         "children": {"app_hosts": {"hosts": hosts, "vars": {
