@@ -30,6 +30,16 @@ def filters():
     return load(ROLE / "filter_plugins" / "security_check_findings.py", "security_check_findings")
 
 
+def the_one_finding(found, item, *words):
+    """Exactly one finding, for GUIDE §7 item `item`, naming the host and containing every word."""
+    assert len(found) == 1, found
+    assert found[0].startswith(f"§7.{item} "), found
+    assert found[0].endswith(f" on {HOST}"), found
+    for word in words:
+        assert word in found[0], found
+    return found[0]
+
+
 def b64(data):
     return base64.b64encode(data if isinstance(data, bytes) else data.encode()).decode()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import AWS_OPTIONS, HOST, permission
+from .conftest import AWS_OPTIONS, HOST, permission, the_one_finding
 
 
 def findings(filters, raw, **options):
@@ -13,13 +13,7 @@ def findings(filters, raw, **options):
 
 
 def only(filters, raw, item, *words, **options):
-    found = findings(filters, raw, **options)
-    assert len(found) == 1, found
-    assert found[0].startswith(f"§7.{item} "), found
-    assert found[0].endswith(f" on {HOST}"), found
-    for word in words:
-        assert word in found[0], found
-    return found[0]
+    return the_one_finding(findings(filters, raw, **options), item, *words)
 
 
 def rules(raw):

@@ -17,6 +17,7 @@ from .conftest import (
     b64,
     fake_key,
     tcp_line,
+    the_one_finding,
 )
 
 
@@ -25,14 +26,7 @@ def findings(filters, raw, **options):
 
 
 def only(filters, raw, item, *words, **options):
-    """Exactly one finding, for `item`, naming the host and containing every word."""
-    found = findings(filters, raw, **options)
-    assert len(found) == 1, found
-    assert found[0].startswith(f"§7.{item} "), found
-    assert found[0].endswith(f" on {HOST}"), found
-    for word in words:
-        assert word in found[0], found
-    return found[0]
+    return the_one_finding(findings(filters, raw, **options), item, *words)
 
 
 def test_a_healthy_host_has_no_finding(filters, host_raw):
