@@ -66,8 +66,9 @@ def test_standalone_check_passes(deployed):
     run = deployed.play(CHECK)
     assert run.returncode == 0, run.stdout[-5000:]
     # app_hosts is empty in the demo inventory: the playbook found the instance by its tags.
-    assert re.search(r"TASK \[Add the instance to app_hosts\][^\n]*\nok: \[localhost\] => "
-                     r"\(item=i-\w+\)", run.stdout), run.stdout[-5000:]
+    assert re.search(r"TASK \[Add the instance to app_hosts as roles/ec2_host does\][^\n]*\n"
+                     r"included: [^\n]*ec2_host for localhost => \(item=i-\w+\)", run.stdout), \
+        run.stdout[-5000:]
     assert re.search(r"No violation of GUIDE §7 items 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13 "
                      r"\(the host and AWS i-\w+\)", run.stdout), run.stdout[-3000:]
     assert _findings(deployed, run) == []
