@@ -437,18 +437,19 @@ def _confinement_findings(container):
     return [problem for ok, problem in checks if not ok]
 
 
-def _container_findings(container, images, processes, host):
+def _container_findings(container, images, processes, host, items):
     name = (container.get("Name") or container.get("Id", "?")[:12]).lstrip("/")
-    pid = (container.get("State") or {}).get("Pid")
-    procs = processes.get(str(pid), []) if pid else []
-    image = images.get(container.get("Image"), {})
-    return [
-        _line(10, "app process", f"container {name}: {detail}", host)
-        for detail in _process_findings(container, image, procs)
-    ] + [
-        _line(11, "app container", f"container {name}: {detail}", host)
-        for detail in _confinement_findings(container)
-    ]
+    out = []
+    if 10 in items:
+        pid = (container.get("State") or {}).get("Pid")
+        procs = processes.get(str(pid), []) if pid else []
+        image = images.get(container.get("Image"), {})
+        out += [_line(10, "app process", f"container {name}: {detail}", host)
+                for detail in _process_findings(container, image, procs)]
+    if 11 in items:
+        out += [_line(11, "app container", f"container {name}: {detail}", host)
+                for detail in _confinement_findings(container)]
+    return out
 
 
 def _containers_findings(raw, host, opts):
@@ -463,8 +464,7 @@ def _containers_findings(raw, host, opts):
     images = {image.get("Id"): image for image in raw.get("images") or []}
     processes = {str(key): value for key, value in (raw.get("processes") or {}).items()}
     for container in containers:
-        out += [line for line in _container_findings(container, images, processes, host)
-                if int(line[3 : line.index(" ")]) in items]
+        out += _container_findings(container, images, processes, host, items)
     return out
 
 
